@@ -1,0 +1,1 @@
+"""Sources of raw data sets: scikit-learn's bundled data, palmerpenguins, local files, OpenML."""

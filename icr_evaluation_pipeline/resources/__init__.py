@@ -1,0 +1,1 @@
+"""Dagster resources: MLflow tracking and the OpenML client."""

@@ -1,0 +1,239 @@
+"""MLflow tracking for Dagster runs: one experiment per evaluation, one MLflow run per Dagster run.
+
+* The experiment is named after the evaluation: the run's `evaluation_id` tag (set by the
+  `evaluate` command and by the backfill sensor), else its backfill id, else its own run id.
+* All steps of a Dagster run share one MLflow run, found by its `dagster_run_id` tag, so the
+  multiprocess executor (a process per step) logs into the same run.
+* Each step marks the run RUNNING while it works and FINISHED (or FAILED, with the error as a
+  tag) when it ends; a FAILED run is never turned back to FINISHED by a later step.
+* Writes to a SQLite store are serialized across processes with a file lock beside the store and
+  retried with backoff, so parallel partitions never lose a write to "database is locked".
+
+An explicit `MlflowClient` with an explicit tracking URI is used throughout: no global fluent
+state, and nothing contacts the store until a step asks for its run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dagster as dg
+import pandas as pd
+from filelock import FileLock
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from icr_evaluation_pipeline import settings
+
+T = TypeVar("T")
+
+EVALUATION_ID_TAG = "evaluation_id"
+BACKFILL_TAG = "dagster/backfill"
+MAX_PARAM_LENGTH = 500
+MAX_TAG_LENGTH = 5000
+BATCH_SIZE = 500
+
+
+def evaluation_id_for(run_tags: Mapping[str, str], run_id: str) -> str:
+    """The evaluation a Dagster run belongs to: explicit tag, else backfill, else the run."""
+    return run_tags.get(EVALUATION_ID_TAG) or run_tags.get(BACKFILL_TAG) or run_id
+
+
+def _is_transient(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///"))
+    return None
+
+
+class TrackedRun:
+    """The MLflow run of one Dagster run, with the few logging calls the assets need."""
+
+    def __init__(self, tracking: MlflowTracking, client: MlflowClient, run_id: str, name: str):
+        self._tracking = tracking
+        self.client = client
+        self.run_id = run_id
+        self.name = name
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        for start in range(0, len(items), BATCH_SIZE):
+            chunk = items[start : start + BATCH_SIZE]
+            self._tracking.write(lambda c=chunk: self.client.log_batch(self.run_id, metrics=c))
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Short values only: anything longer than 500 characters must be an artifact."""
+        items = []
+        for key, value in params.items():
+            text = str(value)
+            if len(text) > MAX_PARAM_LENGTH:
+                raise ValueError(f"parameter {key} is {len(text)} characters: log an artifact")
+            items.append(Param(key, text))
+        for start in range(0, len(items), 100):
+            chunk = items[start : start + 100]
+            self._tracking.write(lambda c=chunk: self.client.log_batch(self.run_id, params=c))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        items = [RunTag(k, str(v)[:MAX_TAG_LENGTH]) for k, v in tags.items()]
+        self._tracking.write(lambda: self.client.log_batch(self.run_id, tags=items))
+
+    def log_dict(self, data: Any, artifact_file: str) -> None:
+        text = json.dumps(data, indent=2, default=str, sort_keys=False)
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_frame(self, frame: pd.DataFrame, artifact_file: str, index: bool = False) -> None:
+        self.client.log_text(self.run_id, frame.to_csv(index=index), artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        self.client.log_figure(self.run_id, figure, artifact_file)
+
+    def log_artifact(self, local_path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(local_path), artifact_path)
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """Maps each Dagster run to an MLflow run inside the experiment of its evaluation."""
+
+    tracking_uri: str | None = None
+    """MLflow tracking URI; empty means `MLFLOW_TRACKING_URI` or the embedded `mlflow.db`."""
+
+    write_retries: int = 8
+    """Attempts for a write that meets a locked database, with exponential backoff."""
+
+    def resolved_uri(self) -> str:
+        return self.tracking_uri or settings.mlflow_tracking_uri()
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.resolved_uri())
+
+    def _lock(self) -> contextlib.AbstractContextManager:
+        path = _sqlite_path(self.resolved_uri())
+        if path is None:
+            return contextlib.nullcontext()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(f"{path}.lock", timeout=120)
+
+    def write(self, action: Callable[[], T]) -> T:
+        """Run a store write under the store lock, retrying transient lock errors."""
+        for attempt in range(self.write_retries):
+            try:
+                with self._lock():
+                    return action()
+            except MlflowException as exc:
+                if not _is_transient(exc) or attempt == self.write_retries - 1:
+                    raise
+            except Exception as exc:  # sqlalchemy's OperationalError surfaces unwrapped
+                if not _is_transient(exc) or attempt == self.write_retries - 1:
+                    raise
+            time.sleep(min(5.0, 0.05 * 2**attempt) * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    def ensure_store(self) -> None:
+        """Create the store's schema once, under the lock, before any parallel work."""
+        self.write(lambda: self.client().search_experiments(max_results=1))
+
+    def ensure_experiment(self, evaluation_id: str) -> str:
+        """Get or create the evaluation's experiment (under the lock); return its id."""
+        client = self.client()
+
+        def get_or_create() -> str:
+            found = client.get_experiment_by_name(evaluation_id)
+            if found is not None:
+                if found.lifecycle_stage == "deleted":
+                    client.restore_experiment(found.experiment_id)
+                return found.experiment_id
+            root = settings.mlflow_artifact_root(self.resolved_uri())
+            location = f"{root}/{evaluation_id}" if root else None
+            return client.create_experiment(
+                evaluation_id, artifact_location=location, tags={EVALUATION_ID_TAG: evaluation_id}
+            )
+
+        return self.write(get_or_create)
+
+    def _find_or_create_run(
+        self,
+        client: MlflowClient,
+        experiment_id: str,
+        dagster_run_id: str,
+        name: str,
+        tags: dict[str, str],
+    ) -> str:
+        def runs() -> list:
+            found = client.search_runs(
+                [experiment_id], filter_string=f"tags.dagster_run_id = '{dagster_run_id}'"
+            )
+            return sorted(found, key=lambda r: (r.info.start_time or 0, r.info.run_id))
+
+        def find_or_create() -> str:
+            existing = runs()
+            if existing:
+                return existing[0].info.run_id
+            return client.create_run(experiment_id, tags=tags, run_name=name).info.run_id
+
+        run_id = self.write(find_or_create)
+        # A tracking server has no shared lock: if two steps raced, the oldest run wins.
+        winners = runs()
+        if winners and winners[0].info.run_id != run_id:
+            self.write(lambda: client.delete_run(run_id))
+            run_id = winners[0].info.run_id
+        return run_id
+
+    def run_name(self, partition_key: str | None, dagster_run_id: str) -> str:
+        return f"{partition_key or 'combined_results'}_{dagster_run_id}"
+
+    @contextmanager
+    def start_step(
+        self,
+        context: dg.AssetExecutionContext | dg.OpExecutionContext,
+        evaluation_id: str | None = None,
+    ) -> Iterator[TrackedRun]:
+        """The MLflow run of this step's Dagster run, RUNNING for the step, then ended."""
+        dagster_run = context.run
+        partition_key = context.partition_key if context.has_partition_key else None
+        evaluation_id = evaluation_id or evaluation_id_for(dagster_run.tags, dagster_run.run_id)
+        tags = {
+            "dagster_run_id": dagster_run.run_id,
+            EVALUATION_ID_TAG: evaluation_id,
+            "dagster_job": dagster_run.job_name,
+        }
+        if partition_key:
+            tags.update(partition_key=partition_key, dataset_name=partition_key)
+        else:
+            tags["run_kind"] = "combined_results"
+        if BACKFILL_TAG in dagster_run.tags:
+            tags["dagster_backfill_id"] = dagster_run.tags[BACKFILL_TAG]
+
+        client = self.client()
+        experiment_id = self.ensure_experiment(evaluation_id)
+        name = self.run_name(partition_key, dagster_run.run_id)
+        run_id = self._find_or_create_run(client, experiment_id, dagster_run.run_id, name, tags)
+        tracked = TrackedRun(self, client, run_id, name)
+        self.write(lambda: client.update_run(run_id, status="RUNNING"))
+        context.log.info(f"MLflow run {name} ({run_id}) in experiment '{evaluation_id}'")
+        try:
+            yield tracked
+        except BaseException as exc:
+            message = f"{context.asset_key.to_user_string() if context.has_assets_def else ''}: "
+            tracked.set_tags({"error": f"{message}{exc}"})
+            self.write(lambda: client.set_terminated(run_id, status="FAILED"))
+            raise
+        else:
+
+            def finish() -> None:
+                if client.get_run(run_id).info.status != RunStatus.to_string(RunStatus.FAILED):
+                    client.set_terminated(run_id, status="FINISHED")
+
+            self.write(finish)
