@@ -38,6 +38,11 @@ def results_dir() -> Path:
     return _path_setting("ICR_RESULTS_DIR", PROJECT_ROOT / "results")
 
 
+def openml_cache_dir() -> Path:
+    """openml-python's cache root: `OPENML_CACHE_DIR`, else `.openml_cache` in the project."""
+    return _path_setting("OPENML_CACHE_DIR", PROJECT_ROOT / ".openml_cache")
+
+
 def mlflow_tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI`, else the embedded SQLite store `mlflow.db` in the project root."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
