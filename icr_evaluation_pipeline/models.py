@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from icrlearn import ICRRandomForestClassifier
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
@@ -24,6 +25,23 @@ class ModelSettings:
     rarity_adjustment_method: RarityAdjustment = "bootstrap_sampling"
 
 
+class SeededICRRandomForestClassifier(ICRRandomForestClassifier):
+    """icrlearn's ICR forest, reproducible when no training sample is rare.
+
+    When every rarity score of the training data is 0, icrlearn 0.0.1 draws the bootstrap from
+    the unseeded global NumPy RNG, from several threads at once when `n_jobs > 1` (so results
+    change from run to run), and with `sample_weights` it trains on all-zero weights (NaN
+    probabilities). Equal scores mean no sample is rarer than another, so they are replaced by
+    ones: a uniform bootstrap drawn from each tree's own seeded RNG, or equal weights.
+    `all_rarity_zero_` tells whether that happened in the last `fit`.
+    """
+
+    def calculate_rarity_scores(self, X, y):
+        scores = np.asarray(super().calculate_rarity_scores(X, y), dtype="float64")
+        self.all_rarity_zero_ = bool(not np.any(scores))
+        return np.ones_like(scores) if self.all_rarity_zero_ else scores
+
+
 def build_model(model: str, settings: ModelSettings, rarity: RaritySettings) -> ClassifierMixin:
     """A fresh, seeded, unfitted classifier; the ICR forest scores rarity like `rarity_scores`."""
     common = dict(
@@ -32,7 +50,7 @@ def build_model(model: str, settings: ModelSettings, rarity: RaritySettings) -> 
     if model == "rf":
         return RandomForestClassifier(**common)
     if model == "icr-rf":
-        return ICRRandomForestClassifier(
+        return SeededICRRandomForestClassifier(
             **common,
             rarity_measure=rarity.measure,
             rarity_adjustment_method=settings.rarity_adjustment_method,
