@@ -3,16 +3,20 @@
 The policy (thresholds in `PreprocessingSettings`):
 
 1. rows without a label are dropped;
-2. columns typed: booleans -> 0/1, numbers stored as strings -> numbers, other strings and
+2. columns typed: booleans (also the text "true"/"false") -> 0/1, numbers stored as strings ->
+   numbers (a value that does not parse, and +-inf, counts as missing), other strings and
    categories -> categorical;
 3. identifier-like columns (a distinct value in nearly every row) are dropped;
 4. columns with more missing values than `max_missing_column_share` are dropped;
 5. if at most `max_missing_row_share` of the rows still have a gap, those rows are dropped
    (complete-case analysis); otherwise the data set is skipped with a `DatasetError`;
-6. categorical columns keep the most frequent categories that together cover
+6. constant columns (one value in the remaining rows) are dropped;
+7. categorical columns keep the most frequent categories that together cover
    `category_coverage` of the rows, the rest become "other", then one-hot encoding; a column
-   that would need more than `max_categories` categories is dropped;
-7. constant columns are dropped.
+   that would need more than `max_categories` categories is dropped.
+
+Labels are kept as given (strings stay strings); rows without a label are dropped. Duplicated
+rows are kept (they are data) and counted.
 """
 
 from __future__ import annotations
@@ -53,11 +57,24 @@ class PreprocessedDataset:
         return sorted(self.y.unique().tolist(), key=str)
 
 
-def _is_bool_like(column: pd.Series) -> bool:
+BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+
+
+def _as_boolean(column: pd.Series) -> pd.Series | None:
+    """0/1 floats (NaN kept) for a bool column or one holding only True/False; else None."""
     if ptypes.is_bool_dtype(column):
-        return True
-    values = set(column.dropna().unique().tolist())
-    return bool(values) and values <= {True, False} and not ptypes.is_numeric_dtype(column)
+        return column.astype("float64")
+    if ptypes.is_numeric_dtype(column):
+        return None
+    present = column.dropna()
+    if present.empty:
+        return None
+    if set(present.unique().tolist()) <= {True, False}:
+        return column.map({True: 1.0, False: 0.0}).astype("float64")
+    text = present.astype(str).str.strip().str.lower()
+    if set(text.unique().tolist()) <= set(BOOLEAN_TEXT):
+        return column.astype(str).str.strip().str.lower().map(BOOLEAN_TEXT).astype("float64")
+    return None
 
 
 def _type_columns(
@@ -69,23 +86,26 @@ def _type_columns(
     kinds: dict[str, str] = {}
     for name in X.columns:
         column = X[name]
-        if _is_bool_like(column):
-            typed[name] = column.map({True: 1.0, False: 0.0}).astype("float64")
+        as_boolean = _as_boolean(column)
+        if as_boolean is not None:
+            typed[name] = as_boolean
             kinds[name] = "boolean"
         elif name in declared_categorical or isinstance(column.dtype, pd.CategoricalDtype):
             typed[name] = column.astype("object")
             categorical.append(name)
             kinds[name] = "categorical"
         elif ptypes.is_numeric_dtype(column):
-            typed[name] = column.astype("float64")
+            typed[name] = column.astype("float64").replace([np.inf, -np.inf], np.nan)
             kinds[name] = "numeric"
         else:
             present = column.dropna()
             as_numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
             parsed = as_numbers.notna().mean() if len(present) else 0.0
             if len(present) and parsed >= settings.min_numeric_parse_share:
-                typed[name] = pd.to_numeric(column.astype(str).str.strip(), errors="coerce")
-                kinds[name] = "numeric (parsed from text)"
+                parsed_column = pd.to_numeric(column.astype(str).str.strip(), errors="coerce")
+                typed[name] = parsed_column.astype("float64").replace([np.inf, -np.inf], np.nan)
+                unparsed = int((~as_numbers.notna()).sum())
+                kinds[name] = f"numeric (parsed from text, {unparsed} unparseable -> missing)"
             else:
                 typed[name] = column.astype("object")
                 categorical.append(name)
@@ -167,16 +187,25 @@ def preprocess(raw: RawDataset, settings: PreprocessingSettings) -> Preprocessed
     incomplete_share = float(incomplete.mean()) if len(X) else 0.0
     decisions["share_of_rows_with_missing_values"] = round(incomplete_share, 4)
     if incomplete_share > settings.max_missing_row_share:
+        gaps = X.isna().mean().sort_values(ascending=False)
+        worst = ", ".join(f"{c} {v:.1%}" for c, v in gaps[gaps > 0].head(3).items())
         raise DatasetError(
             name,
             f"{incomplete_share:.1%} of rows have missing values after dropping sparse columns "
-            f"(more than max_missing_row_share={settings.max_missing_row_share:.1%}); skipped",
+            f"(more than max_missing_row_share={settings.max_missing_row_share:.1%}; most "
+            f"missing: {worst}); skipped",
         )
     if incomplete.any():
         X, y = X.loc[~incomplete], y.loc[~incomplete]
     decisions["rows_dropped_incomplete"] = int(incomplete.sum())
 
+    for column in [c for c in X.columns if X[c].nunique(dropna=False) <= 1]:
+        dropped[column] = "constant"
+    X = X.drop(columns=[c for c in X.columns if c in dropped])
+    categorical = [c for c in categorical if c not in dropped]
+
     categories: dict[str, Any] = {}
+    encoded: dict[str, list[str]] = {}
     encoded_parts = [X.drop(columns=categorical)]
     for column in categorical:
         merged, report = _merge_rare_categories(X[column], settings)
@@ -188,22 +217,24 @@ def preprocess(raw: RawDataset, settings: PreprocessingSettings) -> Preprocessed
                 f"{settings.max_categories})"
             )
             continue
-        encoded_parts.append(pd.get_dummies(merged, prefix=column, prefix_sep="=", dtype=float))
+        dummies = pd.get_dummies(merged, prefix=column, prefix_sep="=", dtype=float)
+        encoded[column] = dummies.columns.tolist()
+        encoded_parts.append(dummies)
     X = pd.concat(encoded_parts, axis=1)
     decisions["categorical_columns"] = categories
+    decisions["encoded_columns"] = encoded
 
-    constant = [c for c in X.columns if X[c].nunique(dropna=False) <= 1]
-    for column in constant:
-        dropped[column] = "constant"
-    X = X.drop(columns=constant).astype("float64")
+    X = X.astype("float64")
     decisions["columns_dropped"] = dropped
+    decisions["duplicated_rows_kept"] = int(X.duplicated().sum())
     decisions["rows_out"] = int(len(X))
     decisions["columns_out"] = int(X.shape[1])
 
     if len(X) == 0:
         raise DatasetError(name, "no rows left after preprocessing")
     if X.shape[1] == 0:
-        raise DatasetError(name, "no usable feature left after preprocessing")
+        reasons = "; ".join(f"{c}: {r}" for c, r in list(dropped.items())[:5]) or "none given"
+        raise DatasetError(name, f"no usable feature left after preprocessing ({reasons})")
     n_classes = y.nunique()
     if n_classes < 2:
         only = y.iloc[0] if len(y) else None

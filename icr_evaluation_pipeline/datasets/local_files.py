@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import arff
 import pandas as pd
-from scipy.io import arff
 
 from icr_evaluation_pipeline.datasets.base import DatasetError, RawDataset
 
@@ -22,15 +22,18 @@ def list_local_files(folder: Path) -> dict[str, Path]:
 
 
 def _read_arff(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    data, meta = arff.loadarff(path)
-    frame = pd.DataFrame(data)
-    nominal = [
-        name for name, kind in zip(meta.names(), meta.types(), strict=True) if kind == "nominal"
-    ]
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            decoded = frame[column].str.decode("utf-8")
-            frame[column] = decoded.where(decoded != "?", None)
+    """Read with liac-arff (openml's reader): UTF-8 text, STRING attributes, quoted values.
+
+    scipy's reader stores nominal values as ASCII bytes and fails on any other character.
+    """
+    with path.open(encoding="utf-8") as handle:
+        data = arff.load(handle)
+    names = [name for name, _ in data["attributes"]]
+    frame = pd.DataFrame(data["data"], columns=names)
+    nominal = [name for name, kind in data["attributes"] if isinstance(kind, list)]
+    for name, kind in data["attributes"]:
+        if isinstance(kind, str) and kind.upper() in ("NUMERIC", "REAL", "INTEGER"):
+            frame[name] = pd.to_numeric(frame[name]).astype("float64")
     return frame, nominal
 
 
