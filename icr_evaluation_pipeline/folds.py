@@ -1,11 +1,13 @@
 """Seeded k folds that keep both the class balance and the spread of rarity in every fold.
 
 Each sample's stratum is its class combined with its rarity quantile bin inside that class, and
-scikit-learn's `StratifiedKFold` splits on those strata. A class gets as many rarity bins as it
-can fill with at least `n_splits` samples each (at most `n_rarity_bins`), so small classes fall
-back to plain class stratification. A class with fewer samples than folds cannot appear in every
-test fold: its samples are spread over as many folds as it has samples, and the class is listed
-in the report.
+scikit-learn's `StratifiedKFold` (shuffled with `seed`) splits on those strata. A class gets as
+many rarity bins as it can fill with at least `n_splits` samples each (at most `n_rarity_bins`):
+bins too small for the folds are merged, down to plain class stratification for a small class.
+A class with fewer samples than folds cannot appear in every test fold: its samples go to as
+many different test folds as it has samples (so it is always in some training folds unless it
+has one sample), and the class is listed in the report. When every class is smaller than
+`n_splits` the data set is refused with a `DatasetError` naming the classes.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ def make_folds(
         raise DatasetError(name, f"{len(y)} rows cannot fill {n_splits} folds")
     counts = y.value_counts()
     small = {str(k): int(v) for k, v in counts.items() if v < n_splits}
+    if len(small) == len(counts):
+        raise DatasetError(
+            name,
+            f"every class has fewer samples than n_splits={n_splits} ({small}); "
+            "lower n_splits or add data",
+        )
     strata = rarity_strata(y, scores, n_splits, n_rarity_bins)
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():

@@ -2,7 +2,13 @@
 
 The features are robust-scaled first (as `ICRRandomForestClassifier.calculate_rarity_scores`
 does), then scored with CB-LoOP or L2Class. The result is a float64 array aligned with the rows,
-finite and within [0, 1].
+finite and within [0, 1]:
+
+- a class of one sample scores 1 under CB-LoOP (icrlearn's rule: alone in its class is rare);
+- a class smaller than the neighbourhood is scored with a neighbourhood of (class size - 1)
+  (PyNomaly shrinks it; the report counts the classes);
+- duplicated rows get equal scores, and a class of identical rows scores 0 everywhere;
+- a non-finite score is set to `min_score` and counted; no finite score at all is an error.
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ def rarity_scores(
         # CB-LoOP is undefined where every neighbour is a duplicate: treat those as common.
         report["non_finite_scores_set_to_min"] = int(not_finite.sum())
         scores[not_finite] = settings.min_score
+    outside = (scores < 0.0) | (scores > 1.0)
+    if outside.any():
+        # L2Class with beta > 0.5 scales into [beta, 2 * beta]: keep the order, cap at 1.
+        report["scores_clipped_to_0_1"] = int(outside.sum())
     return np.clip(scores, 0.0, 1.0), report
 
 
