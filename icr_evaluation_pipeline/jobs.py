@@ -3,6 +3,7 @@
 import dagster as dg
 
 from icr_evaluation_pipeline.partitions import dataset_partitions
+from icr_evaluation_pipeline.resources.custom_mlflow_resource import mlflow_failure_hook
 
 EVALUATION_JOB = "evaluation"
 COMBINE_JOB = "combine_results"
@@ -15,6 +16,7 @@ evaluation_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("data", "rarity", "models"),
     partitions_def=dataset_partitions,
     executor_def=dg.in_process_executor,
+    hooks={mlflow_failure_hook},
     description="Evaluate rf and icr-rf on one data set (a partition).",
 )
 
@@ -22,5 +24,6 @@ combine_results_job = dg.define_asset_job(
     COMBINE_JOB,
     selection=dg.AssetSelection.assets("combined_results"),
     executor_def=dg.in_process_executor,
+    hooks={mlflow_failure_hook},
     description="Combine the partition results of one evaluation or backfill.",
 )

@@ -4,8 +4,10 @@
   `evaluate` command and by the backfill sensor), else its backfill id, else its own run id.
 * All steps of a Dagster run share one MLflow run, found by its `dagster_run_id` tag, so the
   multiprocess executor (a process per step) logs into the same run.
-* Each step marks the run RUNNING while it works and FINISHED (or FAILED, with the error as a
-  tag) when it ends; a FAILED run is never turned back to FINISHED by a later step.
+* Each step records itself in a `dagster_step.<step>` tag (running / finished / failed). The run is
+  RUNNING while any step is in flight, FINISHED when the last one ends well, and FAILED (with the
+  error as a tag) as soon as one fails; a FAILED run is never turned back to FINISHED. A failure
+  hook also fails the run for errors raised outside `start_step` (IO manager, metadata).
 * Writes to a SQLite store are serialized across processes with a file lock beside the store and
   retried with backoff, so parallel partitions never lose a write to "database is locked".
 
@@ -21,6 +23,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +31,6 @@ import dagster as dg
 import pandas as pd
 from filelock import FileLock
 from mlflow.entities import Metric, Param, RunStatus, RunTag
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from icr_evaluation_pipeline import settings
@@ -40,6 +42,24 @@ BACKFILL_TAG = "dagster/backfill"
 MAX_PARAM_LENGTH = 500
 MAX_TAG_LENGTH = 5000
 BATCH_SIZE = 500
+STEP_TAG_PREFIX = "dagster_step."
+ERROR_TAG = "error"
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+RUNNING = RunStatus.to_string(RunStatus.RUNNING)
+
+
+@dataclass
+class WriteStats:
+    """Per-process counters of store writes, to measure what the lock and the retries cost."""
+
+    writes: int = 0
+    retries: int = 0
+    lock_wait_seconds: float = 0.0
+    max_lock_wait_seconds: float = 0.0
+
+
+WRITE_STATS = WriteStats()
 
 
 def evaluation_id_for(run_tags: Mapping[str, str], run_id: str) -> str:
@@ -127,17 +147,21 @@ class MlflowTracking(dg.ConfigurableResource):
         return FileLock(f"{path}.lock", timeout=120)
 
     def write(self, action: Callable[[], T]) -> T:
-        """Run a store write under the store lock, retrying transient lock errors."""
+        """Run a store write under the store lock, retrying transient lock errors with backoff."""
         for attempt in range(self.write_retries):
+            waited = time.perf_counter()
             try:
                 with self._lock():
-                    return action()
-            except MlflowException as exc:
+                    wait = time.perf_counter() - waited
+                    WRITE_STATS.lock_wait_seconds += wait
+                    WRITE_STATS.max_lock_wait_seconds = max(WRITE_STATS.max_lock_wait_seconds, wait)
+                    result = action()
+                    WRITE_STATS.writes += 1
+                    return result
+            except Exception as exc:  # MlflowException, or sqlalchemy's OperationalError unwrapped
                 if not _is_transient(exc) or attempt == self.write_retries - 1:
                     raise
-            except Exception as exc:  # sqlalchemy's OperationalError surfaces unwrapped
-                if not _is_transient(exc) or attempt == self.write_retries - 1:
-                    raise
+            WRITE_STATS.retries += 1
             time.sleep(min(5.0, 0.05 * 2**attempt) * (1 + random.random()))
         raise AssertionError("unreachable")
 
@@ -164,13 +188,11 @@ class MlflowTracking(dg.ConfigurableResource):
         return self.write(get_or_create)
 
     def _find_or_create_run(
-        self,
-        client: MlflowClient,
-        experiment_id: str,
-        dagster_run_id: str,
-        name: str,
-        tags: dict[str, str],
+        self, client: MlflowClient, experiment_id: str, name: str, tags: dict[str, str]
     ) -> str:
+        """The MLflow run tagged with this Dagster run id, created by the first step to ask."""
+        dagster_run_id = tags["dagster_run_id"]
+
         def runs() -> list:
             found = client.search_runs(
                 [experiment_id], filter_string=f"tags.dagster_run_id = '{dagster_run_id}'"
@@ -194,15 +216,9 @@ class MlflowTracking(dg.ConfigurableResource):
     def run_name(self, partition_key: str | None, dagster_run_id: str) -> str:
         return f"{partition_key or 'combined_results'}_{dagster_run_id}"
 
-    @contextmanager
-    def start_step(
-        self,
-        context: dg.AssetExecutionContext | dg.OpExecutionContext,
-        evaluation_id: str | None = None,
-    ) -> Iterator[TrackedRun]:
-        """The MLflow run of this step's Dagster run, RUNNING for the step, then ended."""
-        dagster_run = context.run
-        partition_key = context.partition_key if context.has_partition_key else None
+    def run_for(self, dagster_run: dg.DagsterRun, evaluation_id: str | None = None) -> TrackedRun:
+        """Find or create the MLflow run of a Dagster run (shared by all of its steps)."""
+        partition_key = dagster_run.tags.get("dagster/partition")
         evaluation_id = evaluation_id or evaluation_id_for(dagster_run.tags, dagster_run.run_id)
         tags = {
             "dagster_run_id": dagster_run.run_id,
@@ -215,25 +231,78 @@ class MlflowTracking(dg.ConfigurableResource):
             tags["run_kind"] = "combined_results"
         if BACKFILL_TAG in dagster_run.tags:
             tags["dagster_backfill_id"] = dagster_run.tags[BACKFILL_TAG]
-
         client = self.client()
         experiment_id = self.ensure_experiment(evaluation_id)
         name = self.run_name(partition_key, dagster_run.run_id)
-        run_id = self._find_or_create_run(client, experiment_id, dagster_run.run_id, name, tags)
-        tracked = TrackedRun(self, client, run_id, name)
-        self.write(lambda: client.update_run(run_id, status="RUNNING"))
-        context.log.info(f"MLflow run {name} ({run_id}) in experiment '{evaluation_id}'")
+        return TrackedRun(
+            self, client, self._find_or_create_run(client, experiment_id, name, tags), name
+        )
+
+    def _step_started(self, run: TrackedRun, step_key: str) -> None:
+        def start() -> None:
+            run.client.set_tag(run.run_id, f"{STEP_TAG_PREFIX}{step_key}", "running")
+            if run.client.get_run(run.run_id).info.status != FAILED:
+                run.client.update_run(run.run_id, status=RUNNING)
+
+        self.write(start)
+
+    def _step_finished(self, run: TrackedRun, step_key: str) -> None:
+        """Mark the step finished; the run is FINISHED once no step is still running."""
+
+        def finish() -> None:
+            run.client.set_tag(run.run_id, f"{STEP_TAG_PREFIX}{step_key}", "finished")
+            current = run.client.get_run(run.run_id)
+            in_flight = [
+                k
+                for k, v in current.data.tags.items()
+                if k.startswith(STEP_TAG_PREFIX) and v == "running"
+            ]
+            if current.info.status != FAILED and not in_flight:
+                run.client.set_terminated(run.run_id, status=FINISHED)
+
+        self.write(finish)
+
+    def fail(self, run: TrackedRun, error: str, step_key: str | None = None) -> None:
+        """End the run FAILED; the first error recorded is kept as the `error` tag."""
+
+        def fail() -> None:
+            tags = run.client.get_run(run.run_id).data.tags
+            if ERROR_TAG not in tags:
+                run.client.set_tag(run.run_id, ERROR_TAG, error[:MAX_TAG_LENGTH])
+            if step_key:
+                run.client.set_tag(run.run_id, f"{STEP_TAG_PREFIX}{step_key}", "failed")
+            run.client.set_terminated(run.run_id, status=FAILED)
+
+        self.write(fail)
+
+    def fail_dagster_run(self, dagster_run: dg.DagsterRun, error: str, step_key: str | None = None):
+        """Fail the MLflow run of a Dagster run, creating it if no step got that far."""
+        self.fail(self.run_for(dagster_run), error, step_key)
+
+    @contextmanager
+    def start_step(
+        self,
+        context: dg.AssetExecutionContext | dg.OpExecutionContext,
+        evaluation_id: str | None = None,
+    ) -> Iterator[TrackedRun]:
+        """The MLflow run of this step's Dagster run, RUNNING for the step, then ended."""
+        step_key = context.get_step_execution_context().step.key
+        tracked = self.run_for(context.run, evaluation_id)
         try:
+            self._step_started(tracked, step_key)
+            context.log.info(f"MLflow run {tracked.name} ({tracked.run_id})")
             yield tracked
         except BaseException as exc:
-            message = f"{context.asset_key.to_user_string() if context.has_assets_def else ''}: "
-            tracked.set_tags({"error": f"{message}{exc}"})
-            self.write(lambda: client.set_terminated(run_id, status="FAILED"))
+            self.fail(tracked, f"{step_key}: {type(exc).__name__}: {exc}", step_key)
             raise
-        else:
+        self._step_finished(tracked, step_key)
 
-            def finish() -> None:
-                if client.get_run(run_id).info.status != RunStatus.to_string(RunStatus.FAILED):
-                    client.set_terminated(run_id, status="FINISHED")
 
-            self.write(finish)
+@dg.failure_hook(required_resource_keys={"mlflow"})
+def mlflow_failure_hook(context: dg.HookContext) -> None:
+    """A step that failed outside `start_step` (IO manager, metadata) still fails its MLflow run."""
+    dagster_run = context.instance.get_run_by_id(context.run_id)
+    if dagster_run is None:
+        return
+    error = f"{context.step_key}: {context.op_exception!r}"
+    context.resources.mlflow.fail_dagster_run(dagster_run, error, context.step_key)
