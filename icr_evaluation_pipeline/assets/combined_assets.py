@@ -7,15 +7,18 @@ import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRunStatus
 
 from icr_evaluation_pipeline import plots, settings
+from icr_evaluation_pipeline.backfills import backfill_partitions
 from icr_evaluation_pipeline.combine import collect_records, head_to_head, model_table, status_table
 from icr_evaluation_pipeline.models import MODEL_NAMES
 from icr_evaluation_pipeline.resources.custom_mlflow_resource import (
+    BACKFILL_TAG,
     EVALUATION_ID_TAG,
     MlflowTracking,
+    TrackedRun,
     evaluation_id_for,
 )
 
-FAILED_RUN_STATUSES = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+DEAD_RUN_STATUSES = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 PLOTTED_METRICS = ["accuracy", "f1_macro", "accuracy_most_rare", "f1_most_rare_macro"]
 
 
@@ -26,14 +29,22 @@ class CombineConfig(dg.Config):
     partitions: list[str] = []
 
 
-def _expected_partitions(instance: dg.DagsterInstance, evaluation_id: str) -> list[str]:
-    backfill = instance.get_backfill(evaluation_id)
+def _evaluation_id(context: dg.AssetExecutionContext, config: CombineConfig, tracking) -> str:
+    """Configured, else the run's evaluation / backfill tag, else the newest evaluation."""
+    tags = context.run.tags
+    if config.evaluation_id:
+        return config.evaluation_id
+    if EVALUATION_ID_TAG in tags or BACKFILL_TAG in tags:
+        return evaluation_id_for(tags, "")
+    return _newest_evaluation(tracking)
+
+
+def _expected_partitions(context: dg.AssetExecutionContext, evaluation_id: str) -> list[str]:
+    """The partitions of the backfill the evaluation is named after (none for other evaluations)."""
+    backfill = context.instance.get_backfill(evaluation_id)
     if backfill is None:
         return []
-    if backfill.is_asset_backfill:
-        subset = backfill.get_target_root_partitions_subset(instance)
-        return list(subset.get_partition_keys()) if subset is not None else []
-    return list(backfill.get_partition_names(instance) or [])
+    return backfill_partitions(backfill, context.repository_def.asset_graph)
 
 
 def _newest_evaluation(tracking: MlflowTracking) -> str:
@@ -44,20 +55,27 @@ def _newest_evaluation(tracking: MlflowTracking) -> str:
     raise dg.Failure("no evaluation found in MLflow: run the evaluation job first")
 
 
-def _mark_dead_runs_failed(
-    context: dg.AssetExecutionContext, tracking: MlflowTracking, records: dict
-) -> None:
-    """A partition run left RUNNING by a Dagster run that failed or was cancelled ends FAILED."""
+def _fail_dead_runs(
+    context: dg.AssetExecutionContext, tracking: MlflowTracking, experiment_id: str
+) -> list[str]:
+    """MLflow runs not FAILED whose Dagster run failed or was cancelled (process killed, run
+    monitoring, errors outside a step) end FAILED; returns their partition keys."""
     client = tracking.client()
-    for record in records.values():
-        if record.status != "RUNNING":
+    fixed = []
+    for run in client.search_runs(
+        [experiment_id], filter_string="attributes.status != 'FAILED'", max_results=50000
+    ):
+        key = run.data.tags.get("partition_key")
+        dagster_run_id = run.data.tags.get("dagster_run_id")
+        if not key or not dagster_run_id:
             continue
-        dagster_run_id = client.get_run(record.mlflow_run_id).data.tags.get("dagster_run_id")
-        dagster_run = context.instance.get_run_by_id(dagster_run_id) if dagster_run_id else None
-        if dagster_run is not None and dagster_run.status in FAILED_RUN_STATUSES:
-            record.status, record.error = "FAILED", f"Dagster run {dagster_run.status.value}"
-            tracking.write(lambda r=record: client.set_tag(r.mlflow_run_id, "error", r.error))
-            tracking.write(lambda r=record: client.set_terminated(r.mlflow_run_id, "FAILED"))
+        dagster_run = context.instance.get_run_by_id(dagster_run_id)
+        if dagster_run is None or dagster_run.status not in DEAD_RUN_STATUSES:
+            continue
+        tracked = TrackedRun(tracking, client, run.info.run_id, run.info.run_name)
+        tracking.fail(tracked, f"Dagster run {dagster_run.status.value}")
+        fixed.append(key)
+    return fixed
 
 
 @dg.asset(group_name="summary", kinds={"pandas", "mlflow"})
@@ -65,20 +83,13 @@ def combined_results(
     context: dg.AssetExecutionContext, config: CombineConfig, mlflow: MlflowTracking
 ) -> dg.MaterializeResult:
     """One table per model (a row per data set) and icr-rf vs rf head-to-head, per evaluation."""
-    tags = context.run.tags
-    evaluation_id = (
-        config.evaluation_id
-        or (
-            evaluation_id_for(tags, "")
-            if (EVALUATION_ID_TAG in tags or "dagster/backfill" in tags)
-            else ""
-        )
-        or _newest_evaluation(mlflow)
-    )
-    expected = config.partitions or _expected_partitions(context.instance, evaluation_id)
+    evaluation_id = _evaluation_id(context, config, mlflow)
+    expected = config.partitions or _expected_partitions(context, evaluation_id)
     experiment_id = mlflow.ensure_experiment(evaluation_id)
+    fixed = _fail_dead_runs(context, mlflow, experiment_id)
+    if fixed:
+        context.log.warning(f"marked FAILED (their Dagster runs died): {', '.join(fixed)}")
     records = collect_records(mlflow.client(), experiment_id)
-    _mark_dead_runs_failed(context, mlflow, records)
 
     statuses = status_table(records, expected)
     tables = {model: model_table(records, model) for model in MODEL_NAMES}
@@ -100,8 +111,11 @@ def combined_results(
     (out_dir / "configuration.json").write_text(json.dumps(configuration, indent=2))
 
     counts = statuses["status"].value_counts().to_dict()
+    not_combined = statuses[statuses["status"] != "combined"]
+    listing = ", ".join(f"{r.dataset} ({r.status})" for r in not_combined.itertuples())
     with mlflow.start_step(context, evaluation_id=evaluation_id) as run:
         run.log_params({"n_datasets_expected": len(expected)})
+        run.set_tags({"not_combined": listing or "none"})
         run.log_metrics({f"n_{k.replace(' ', '_')}": v for k, v in counts.items()})
         for path in out_dir.glob("*"):
             if path.suffix in (".csv", ".json"):
@@ -113,7 +127,6 @@ def combined_results(
                 fig.savefig(out_dir / "head_to_head.png", dpi=110)
                 run.log_figure(fig, "combined/head_to_head.png")
 
-    not_combined = statuses[statuses["status"] != "combined"]
     metadata: dict[str, Any] = {
         "evaluation_id": evaluation_id,
         "n_combined": int(counts.get("combined", 0)),
@@ -125,9 +138,6 @@ def combined_results(
         metadata["head_to_head"] = dg.MetadataValue.md(
             summary.to_markdown(index=False, floatfmt=".4f")
         )
-    if not not_combined.empty:
-        context.log.warning(
-            "not combined: "
-            + ", ".join(f"{r.dataset} ({r.status})" for r in not_combined.itertuples())
-        )
+    if listing:
+        context.log.warning(f"not combined: {listing}")
     return dg.MaterializeResult(metadata=metadata)

@@ -1,40 +1,47 @@
-"""Start combine_results once when a backfill of the evaluation finishes, failed parts or not."""
+"""Start combine_results once when a backfill of the evaluation ends, failed partitions or not.
+
+The run key is the backfill id, so Dagster launches at most one combine run per backfill however
+often the sensor ticks; the backfill id becomes the run's `evaluation_id` tag, so the combined run
+lands in the backfill's MLflow experiment. A backfill still running, cancelled or failed by the
+daemon itself (status FAILED) gets no combine run.
+"""
+
+import os
 
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
-from icr_evaluation_pipeline.jobs import EVALUATION_JOB, combine_results_job
+from icr_evaluation_pipeline.backfills import is_evaluation_backfill
+from icr_evaluation_pipeline.jobs import combine_results_job
 from icr_evaluation_pipeline.resources.custom_mlflow_resource import EVALUATION_ID_TAG
 
-FINISHED = [
+INTERVAL_ENV = "ICR_COMBINE_SENSOR_INTERVAL_SECONDS"
+COMPLETED = [
     BulkActionStatus.COMPLETED,
     BulkActionStatus.COMPLETED_SUCCESS,
     BulkActionStatus.COMPLETED_FAILED,
 ]
-EVALUATED_ASSETS = {"rf_results", "icr_rf_results"}
+RECENT_BACKFILLS = 50
 
 
-def is_evaluation_backfill(backfill) -> bool:
-    """A job backfill of the evaluation job, or an asset backfill that evaluates models."""
-    if backfill.is_asset_backfill:
-        data = backfill.asset_backfill_data
-        keys = {key.to_user_string() for key in data.target_subset.asset_keys} if data else set()
-        return bool(keys & EVALUATED_ASSETS)
-    return backfill.job_name == EVALUATION_JOB
+def _interval_seconds() -> int:
+    """Read when the definitions load, so a test can tick faster than the 30 s default."""
+    return int(os.environ.get(INTERVAL_ENV, "30"))
 
 
 @dg.sensor(
     job=combine_results_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def combine_after_backfill(context: dg.SensorEvaluationContext):
-    """Request combine_results for each finished evaluation backfill (run key = backfill id)."""
+    """Request combine_results for each completed evaluation backfill (run key = backfill id)."""
+    asset_graph = context.repository_def.asset_graph
     backfills = context.instance.get_backfills(
-        filters=BulkActionsFilter(statuses=FINISHED), limit=50
+        filters=BulkActionsFilter(statuses=COMPLETED), limit=RECENT_BACKFILLS
     )
     for backfill in backfills:
-        if not is_evaluation_backfill(backfill):
+        if not is_evaluation_backfill(backfill, asset_graph):
             continue
         yield dg.RunRequest(
             run_key=backfill.backfill_id,
