@@ -56,9 +56,11 @@ MOST_RARE_METRIC_NAMES: tuple[str, ...] = tuple(most_rare_name(m) for m in METRI
 
 
 def most_rare_mask(scores: np.ndarray, share: float = MOST_RARE_SHARE) -> np.ndarray:
-    """The `share` of samples with the highest rarity score (at least one); ties by position."""
+    """The `share` of samples with the highest rarity score, rounded up (at least one); ties by
+    position. Rounding guards the ceiling against float error (0.07 * 100 = 7.000000000000001).
+    """
     n = len(scores)
-    k = max(1, math.ceil(share * n)) if n else 0
+    k = max(1, math.ceil(round(share * n, 9))) if n else 0
     order = np.argsort(-np.asarray(scores), kind="stable")
     mask = np.zeros(n, dtype=bool)
     mask[order[:k]] = True
