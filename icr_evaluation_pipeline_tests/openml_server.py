@@ -353,7 +353,7 @@ def _handler_for(server: FakeOpenMLServer) -> type[BaseHTTPRequestHandler]:
         def _route(self, head: bool) -> None:
             path = self.path.split("?", 1)[0]
             with server._lock:
-                server.requests.append(f"{self.command} {path}")
+                server.requests.append(f"{self.command} {self.path}")
             if server.faults.stall_seconds and server._stopping.wait(server.faults.stall_seconds):
                 return
             if server.take_error(path):

@@ -259,7 +259,7 @@ def _fetch(openml: Any, task_id: int) -> RawDataset:
             str(task_id),
             f"OpenML task {task_id} is not a supervised classification task ({exc}); "
             "only supervised classification tasks can be evaluated",
-        ) from exc
+        ) from None
     if int(task.task_type_id.value) != SUPERVISED_CLASSIFICATION:
         raise DatasetError(
             str(task_id),
@@ -392,6 +392,8 @@ def _attempt(openml: Any, task_id: int) -> tuple[RawDataset | None, Exception | 
 
 
 def _load_locked(task_id: int, settings: OpenMLSettings, started: float) -> RawDataset:
+    """Load under the task's lock. Errors are raised `from None`: the `DatasetError` text (with
+    the short cause) is what the `evaluate` command and the Dagster UI show first."""
     import openml.exceptions as oe
 
     def fail(exc: Exception, note: str = "") -> DatasetError:
@@ -403,7 +405,7 @@ def _load_locked(task_id: int, settings: OpenMLSettings, started: float) -> RawD
         if error is None:
             return raw
         if _network_failure(error) or isinstance(error, oe.OpenMLServerException):
-            raise fail(error) from error
+            raise fail(error) from None
         # Not a transport failure: most likely a damaged cache entry. Start it afresh once.
         removed = _remove_cache_entry(settings, task_id)
         raw, retry_error = _attempt(openml, task_id)
@@ -415,7 +417,7 @@ def _load_locked(task_id: int, settings: OpenMLSettings, started: float) -> RawD
             if removed
             else ""
         )
-        raise fail(retry_error, note) from retry_error
+        raise fail(retry_error, note) from None
 
 
 def load_task(task_id: int, settings: OpenMLSettings | None = None) -> RawDataset:
