@@ -79,7 +79,7 @@ def rarity_scores(
         scores[not_finite] = settings.min_score
     outside = (scores < 0.0) | (scores > 1.0)
     if outside.any():
-        # L2Class with beta > 0.5 scales into [beta, 2 * beta]: keep the order, cap at 1.
+        # L2Class with beta > 0.5 scales into [beta, 2 * beta]: values above 1 are capped.
         report["scores_clipped_to_0_1"] = int(outside.sum())
     return np.clip(scores, 0.0, 1.0), report
 
