@@ -216,3 +216,14 @@ def test_settings_are_read_at_call_time_and_validated(monkeypatch):
     monkeypatch.setenv("OPENML_RETRY_POLICY", "patient")
     with pytest.raises(ValueError, match="OPENML_RETRY_POLICY"):
         OpenMLSettings.from_env()
+
+
+def test_offline_with_metadata_but_no_data_file_gives_the_hint(openml_server):
+    load_task(59)
+    folder = Path(server_cache_dir(OpenMLSettings.from_env())) / "datasets" / "61"
+    for path in folder.glob("dataset_61.*"):
+        path.unlink()
+    openml_server.stop()
+    message, seconds = load_failure(59)
+    assert "cannot be reached" in message and "prefetch --datasets 59" in message
+    assert seconds < 15
