@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from icr_evaluation_pipeline.datasets.base import RawDataset
+
 
 def blobs(sizes: dict[str, int], n_features: int = 3, seed: int = 0) -> pd.DataFrame:
     """Numeric features `f0..` around a different centre per class, shuffled rows."""
@@ -61,11 +63,22 @@ def string_labels() -> pd.DataFrame:
     return blobs({"cat": 30, "dog": 30, "horse": 30}, seed=5)
 
 
-def every_row_duplicated(copies: int = 12) -> pd.DataFrame:
-    """Each distinct row `copies` times: more copies than CB-LoOP's 10 neighbours, so every
-    CB-LoOP score is 0 and icrlearn would fall back to its unseeded bootstrap."""
+def every_row_duplicated(copies: int = 20) -> pd.DataFrame:
+    """Each distinct row `copies` times: more copies than CB-LoOP's 10 neighbours even in a
+    training fold, so every CB-LoOP score is 0 (icrlearn's unseeded-bootstrap case)."""
     base = blobs({"a": 4, "b": 4}, seed=6)
     return base.loc[base.index.repeat(copies)].reset_index(drop=True)
+
+
+def conflicting_duplicates(copies: int = 30) -> pd.DataFrame:
+    """6 distinct rows, each `copies` times with label a and `copies` times with label b.
+
+    CB-LoOP scores all 0, and the predictions depend on how often the bootstrap drew each copy,
+    so any unseeded randomness in training shows up in the metrics."""
+    rng = np.random.default_rng(11)
+    base = pd.DataFrame(rng.normal(size=(6, 3)), columns=["f0", "f1", "f2"])
+    frame = pd.concat([base.assign(**{"class": label}) for label in ("a", "b")], ignore_index=True)
+    return frame.loc[frame.index.repeat(copies)].reset_index(drop=True)
 
 
 def with_missing_rows(share: float, seed: int = 7, n_rows: int = 200) -> pd.DataFrame:
@@ -104,6 +117,17 @@ def kitchen_sink() -> pd.DataFrame:
     frame.loc[[3, 17], "f0"] = np.nan
     frame.loc[40, "f2"] = np.nan
     return frame
+
+
+def as_raw(frame: pd.DataFrame, name: str = "messy", categorical=()) -> RawDataset:
+    """The frame as a source would hand it over, label column `class` split off."""
+    return RawDataset(
+        name=name,
+        X=frame.drop(columns=["class"]),
+        y=frame["class"],
+        source="test",
+        categorical=list(categorical),
+    )
 
 
 def write(frame: pd.DataFrame, folder: Path, stem: str, fmt: str = "csv") -> Path:

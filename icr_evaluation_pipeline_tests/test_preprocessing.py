@@ -8,23 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icr_evaluation_pipeline.datasets.base import DatasetError, RawDataset
+from icr_evaluation_pipeline.datasets.base import DatasetError
 from icr_evaluation_pipeline.datasets.local_files import load_local_file
 from icr_evaluation_pipeline.datasets.offline import OFFLINE_LOADERS
 from icr_evaluation_pipeline.preprocessing import PreprocessingSettings, preprocess
 from icr_evaluation_pipeline_tests import messy_data as md
 
 DEFAULTS = PreprocessingSettings()
-
-
-def raw(frame: pd.DataFrame, name: str = "messy", categorical=()) -> RawDataset:
-    return RawDataset(
-        name=name,
-        X=frame.drop(columns=["class"]),
-        y=frame["class"],
-        source="test",
-        categorical=list(categorical),
-    )
 
 
 def assert_clean(result) -> None:
@@ -65,7 +55,7 @@ def test_rare_categories_merge_into_other_until_coverage_is_reached():
     counts = {"A": 50, "B": 30, "C": 10, "D": 5, "E": 3, "F": 2}
     values = [v for v, n in counts.items() for _ in range(n)]
     frame = pd.DataFrame({"cat": values, "x": np.arange(100.0) % 7, "class": ["p", "q"] * 50})
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     # cumulative coverage 0.50 0.80 0.90 0.95: four categories reach 95 %, E and F -> other
     report = result.decisions["categorical_columns"]["cat"]
     assert report == {"distinct": 6, "kept": ["A", "B", "C", "D"], "merged_into_other": 2}
@@ -75,7 +65,7 @@ def test_rare_categories_merge_into_other_until_coverage_is_reached():
 
 
 def test_column_needing_too_many_categories_is_dropped():
-    result = preprocess(raw(md.many_categories()), DEFAULTS)
+    result = preprocess(md.as_raw(md.many_categories()), DEFAULTS)
     assert "shop" in result.decisions["columns_dropped"]
     assert "needs 285 categories" in result.decisions["columns_dropped"]["shop"]
     assert not any(c.startswith("shop") for c in result.X.columns)
@@ -87,7 +77,7 @@ def test_boolean_columns_become_zero_one():
     frame["nullable"] = pd.array([True, None, False] * 20, dtype="boolean")
     frame = frame.drop(index=[1])  # keep the gaps of 'nullable' under the row threshold
     frame.loc[frame["nullable"].isna(), "nullable"] = False
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     types = result.decisions["column_types"]
     assert types["member"] == types["flag_text"] == types["nullable"] == "boolean"
     assert result.X["member"].tolist() == (frame["class"] == "a").astype(float).tolist()
@@ -95,7 +85,7 @@ def test_boolean_columns_become_zero_one():
 
 
 def test_constant_column_is_dropped():
-    result = preprocess(raw(md.constant_column()), DEFAULTS)
+    result = preprocess(md.as_raw(md.constant_column()), DEFAULTS)
     assert result.decisions["columns_dropped"] == {"always_7": "constant"}
     assert result.X.columns.tolist() == ["f0", "f1", "f2"]
 
@@ -103,21 +93,21 @@ def test_constant_column_is_dropped():
 def test_integer_row_counter_is_an_identifier():
     frame = md.blobs({"a": 30, "b": 30})
     frame.insert(0, "index", np.arange(100, 160))
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     assert "identifier-like" in result.decisions["columns_dropped"]["index"]
 
 
 def test_sparse_column_is_dropped_before_complete_case_analysis():
     frame = md.blobs({"a": 50, "b": 50})
     frame["mostly_empty"] = np.where(np.arange(100) % 5 == 0, 1.0, np.nan)  # 80 % missing
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     assert result.decisions["columns_dropped"] == {"mostly_empty": "80.0% missing values"}
     assert result.decisions["rows_out"] == 100
 
 
 def test_few_incomplete_rows_are_dropped():
     frame = md.with_missing_rows(0.03)
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     assert result.decisions["share_of_rows_with_missing_values"] == 0.03
     assert result.decisions["rows_dropped_incomplete"] == 6
     assert len(result.X) == 194
@@ -126,7 +116,7 @@ def test_few_incomplete_rows_are_dropped():
 
 def test_many_incomplete_rows_skip_the_data_set_with_the_share():
     with pytest.raises(DatasetError) as error:
-        preprocess(raw(md.with_missing_rows(0.4), name="gappy"), DEFAULTS)
+        preprocess(md.as_raw(md.with_missing_rows(0.4), name="gappy"), DEFAULTS)
     assert error.value.dataset == "gappy"
     assert str(error.value).startswith("data set 'gappy': 40.0% of rows have missing values")
     assert "max_missing_row_share=5.0%" in str(error.value)
@@ -134,26 +124,26 @@ def test_many_incomplete_rows_skip_the_data_set_with_the_share():
 
 def test_row_threshold_is_configurable():
     lenient = PreprocessingSettings(max_missing_row_share=0.5)
-    result = preprocess(raw(md.with_missing_rows(0.4)), lenient)
+    result = preprocess(md.as_raw(md.with_missing_rows(0.4)), lenient)
     assert result.decisions["rows_dropped_incomplete"] == 80
 
 
 def test_infinities_count_as_missing():
     frame = md.blobs({"a": 50, "b": 50})
     frame.loc[7, "f0"] = np.inf
-    result = preprocess(raw(frame), DEFAULTS)
+    result = preprocess(md.as_raw(frame), DEFAULTS)
     assert result.decisions["rows_dropped_incomplete"] == 1
     assert_clean(result)
 
 
 def test_single_class_fails_naming_the_class():
     with pytest.raises(DatasetError, match="data set 'solo': needs at least two classes.*'only'"):
-        preprocess(raw(md.single_class(), name="solo"), DEFAULTS)
+        preprocess(md.as_raw(md.single_class(), name="solo"), DEFAULTS)
 
 
 def test_no_usable_feature_fails_naming_the_dropped_columns():
     with pytest.raises(DatasetError) as error:
-        preprocess(raw(md.no_usable_feature(), name="bare"), DEFAULTS)
+        preprocess(md.as_raw(md.no_usable_feature(), name="bare"), DEFAULTS)
     message = str(error.value)
     assert message.startswith("data set 'bare': no usable feature left after preprocessing")
     assert "row_id: identifier-like" in message and "same: constant" in message
@@ -163,7 +153,7 @@ def test_no_labelled_row_fails():
     frame = md.blobs({"a": 5, "b": 5})
     frame["class"] = None
     with pytest.raises(DatasetError, match="data set 'messy': no rows left"):
-        preprocess(raw(frame), DEFAULTS)
+        preprocess(md.as_raw(frame), DEFAULTS)
 
 
 def test_penguins_complete_case_and_encoding():
