@@ -93,6 +93,20 @@ def _worker_init() -> None:
     settings.prepare_environment()
 
 
+NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_native_threads(n_threads: int) -> None:
+    """Cap OpenMP/BLAS pools (kNN rarity, NumPy) of spawned workers at their share of the cores.
+
+    The variables are read when those libraries load, which in a worker happens while it unpickles
+    its initializer, so they are set here, before the pool spawns, and are inherited. Values the
+    user exported win.
+    """
+    for name in NATIVE_THREAD_VARIABLES:
+        os.environ.setdefault(name, str(n_threads))
+
+
 def _progress_line(done: int, total: int, outcome: PartitionOutcome) -> str:
     head = f"[{done}/{total}] {outcome.key:<16} {outcome.seconds:6.1f} s  "
     if not outcome.success:
@@ -117,6 +131,7 @@ def run_all(keys: list[str], evaluation_id: str, parallel: int) -> list[Partitio
         return outcomes
     import multiprocessing
 
+    limit_native_threads(n_jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(parallel, mp_context=context, initializer=_worker_init) as pool:
         futures = {pool.submit(run_partition, k, evaluation_id, n_jobs): k for k in keys}
