@@ -64,6 +64,10 @@ def _results_asset(model: str, asset_name: str) -> dg.AssetsDefinition:
             f"mean_{m}": round(summary[f"mean_{m}"], 4) for m in KEY_METRICS
         }
         metadata["mean_fit_time"] = round(summary["mean_fit_time"], 4)
+        if model == "icr-rf":
+            # Folds where no training sample was rare: the ICR forest trained like a plain one.
+            zero = [f["fold"] for f in result["folds"] if f.get("all_rarity_zero")]
+            metadata["folds_with_all_zero_rarity"] = dg.MetadataValue.json(zero)
         metadata["summary"] = dg.MetadataValue.json(summary)
         return dg.Output(result, metadata=metadata)
 

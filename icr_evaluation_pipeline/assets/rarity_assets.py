@@ -119,6 +119,11 @@ def k_folds(
             "folds/assignment.csv",
         )
         run.log_dict(report, "folds/report.json")
+    if "classes_smaller_than_n_splits" in report:
+        context.log.warning(
+            f"{data.name}: classes with fewer samples than folds "
+            f"{report['classes_smaller_than_n_splits']} are missing from some test folds"
+        )
     mean_rarity = [float(rarity_scores.scores[test].mean()) for _, test in folds]
     return dg.Output(
         folds,
