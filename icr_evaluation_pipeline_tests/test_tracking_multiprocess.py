@@ -7,6 +7,7 @@ steps (two of them at once) must all log into the same run, which ends FINISHED 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from icr_evaluation_pipeline.definitions import defs
 from icr_evaluation_pipeline.jobs import evaluation_job
@@ -37,6 +38,7 @@ def multiprocess_evaluation_job() -> dg.JobDefinition:
     )
 
 
+@pytest.mark.slow
 def test_all_steps_share_one_finished_mlflow_run(workspace, instance):
     with dg.execute_job(
         dg.reconstructable(multiprocess_evaluation_job),

@@ -61,6 +61,13 @@ class WriteStats:
 
 WRITE_STATS = WriteStats()
 
+# Opening a SQLite store creates or migrates its schema: two processes doing that at once leave
+# it broken ("duplicate column name"). MLflow caches the opened store per process, so opening it
+# once under the lock makes every later client in this process safe.
+_STORES_OPENED: set[str] = set()
+_LOCKS: dict[Path, FileLock] = {}
+LOCK_TIMEOUT_SECONDS = 300
+
 
 def evaluation_id_for(run_tags: Mapping[str, str], run_id: str) -> str:
     """The evaluation a Dagster run belongs to: explicit tag, else backfill, else the run."""
@@ -137,14 +144,23 @@ class MlflowTracking(dg.ConfigurableResource):
         return self.tracking_uri or settings.mlflow_tracking_uri()
 
     def client(self) -> MlflowClient:
-        return MlflowClient(tracking_uri=self.resolved_uri())
+        """A client whose store this process has opened under the lock (see `_STORES_OPENED`)."""
+        uri = self.resolved_uri()
+        if uri not in _STORES_OPENED:
+            with self._lock():
+                MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+            _STORES_OPENED.add(uri)
+        return MlflowClient(tracking_uri=uri)
 
     def _lock(self) -> contextlib.AbstractContextManager:
+        """The store's cross-process lock; one object per path, so nesting it is re-entrant."""
         path = _sqlite_path(self.resolved_uri())
         if path is None:
             return contextlib.nullcontext()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(f"{path}.lock", timeout=120)
+        if path not in _LOCKS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _LOCKS[path] = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)
+        return _LOCKS[path]
 
     def write(self, action: Callable[[], T]) -> T:
         """Run a store write under the store lock, retrying transient lock errors with backoff."""
@@ -167,7 +183,7 @@ class MlflowTracking(dg.ConfigurableResource):
 
     def ensure_store(self) -> None:
         """Create the store's schema once, under the lock, before any parallel work."""
-        self.write(lambda: self.client().search_experiments(max_results=1))
+        self.client()
 
     def ensure_experiment(self, evaluation_id: str) -> str:
         """Get or create the evaluation's experiment (under the lock); return its id."""
