@@ -44,7 +44,10 @@ def _expected_partitions(context: dg.AssetExecutionContext, evaluation_id: str) 
     backfill = context.instance.get_backfill(evaluation_id)
     if backfill is None:
         return []
-    return backfill_partitions(backfill, context.repository_def.asset_graph)
+    # Not `context.repository_def`: execute_in_process (the evaluate command) sets none.
+    from icr_evaluation_pipeline.definitions import defs
+
+    return backfill_partitions(backfill, defs.resolve_asset_graph())
 
 
 def _newest_evaluation(tracking: MlflowTracking) -> str:
