@@ -23,6 +23,9 @@ defs = dg.Definitions(
     ],
     jobs=[evaluation_job, combine_results_job],
     sensors=[combine_after_backfill],
+    # Also the executor of the implicit asset job that runs UI (asset) backfills: one process
+    # per run, as for the evaluation job (jobs.py), not ~5 s of imports per step.
+    executor=dg.in_process_executor,
     resources={
         "mlflow": MlflowTracking(),
         "openml": OpenMLResource(),
