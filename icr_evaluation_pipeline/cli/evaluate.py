@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from icr_evaluation_pipeline import settings
@@ -31,6 +31,7 @@ class PartitionOutcome:
     dagster_run_id: str = ""
     error: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    tracking: dict[str, float] = field(default_factory=dict)
 
 
 def new_evaluation_id() -> str:
@@ -64,8 +65,12 @@ def run_partition(key: str, evaluation_id: str, n_jobs: int) -> PartitionOutcome
     import dagster as dg
 
     from icr_evaluation_pipeline.definitions import defs
-    from icr_evaluation_pipeline.resources.custom_mlflow_resource import EVALUATION_ID_TAG
+    from icr_evaluation_pipeline.resources.custom_mlflow_resource import (
+        EVALUATION_ID_TAG,
+        WRITE_STATS,
+    )
 
+    before = asdict(WRITE_STATS)
     started = time.perf_counter()
     job = defs.resolve_job_def("evaluation")
     with dg.DagsterInstance.get() as instance:
@@ -80,13 +85,16 @@ def run_partition(key: str, evaluation_id: str, n_jobs: int) -> PartitionOutcome
         except Exception as exc:  # noqa: BLE001 - e.g. an unknown partition key
             return PartitionOutcome(key, False, time.perf_counter() - started, error=str(exc))
     seconds = time.perf_counter() - started
+    tracking = {k: v - before[k] for k, v in asdict(WRITE_STATS).items()}
+    tracking["max_lock_wait_seconds"] = WRITE_STATS.max_lock_wait_seconds
     if not result.success:
-        return PartitionOutcome(key, False, seconds, result.run_id, _failure_message(result))
+        message = _failure_message(result)
+        return PartitionOutcome(key, False, seconds, result.run_id, message, tracking=tracking)
     metrics = {}
     for asset, model in (("rf_results", "rf"), ("icr_rf_results", "icr-rf")):
         summary = result.output_for_node(asset)["summary"]
         metrics.update({f"{m}_{model}": summary[f"mean_{m}"] for m in KEY_METRICS})
-    return PartitionOutcome(key, True, seconds, result.run_id, metrics=metrics)
+    return PartitionOutcome(key, True, seconds, result.run_id, metrics=metrics, tracking=tracking)
 
 
 def _worker_init() -> None:
@@ -117,6 +125,15 @@ def _progress_line(done: int, total: int, outcome: PartitionOutcome) -> str:
         f"rarest 10% rf {m['accuracy_most_rare_rf']:.3f} "
         f"icr-rf {m['accuracy_most_rare_icr-rf']:.3f}"
     )
+
+
+def create_dagster_storage() -> None:
+    """Create the instance's SQLite tables once, before parallel workers open it: workers
+    creating a fresh DAGSTER_HOME at once fail with "table ... already exists"."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
 
 
 def run_all(keys: list[str], evaluation_id: str, parallel: int) -> list[PartitionOutcome]:
@@ -201,6 +218,21 @@ def print_summary(evaluation_id: str) -> None:
         print(f"  {path.name}")
 
 
+def print_tracking_stats(outcomes: list[PartitionOutcome]) -> None:
+    """What serializing the MLflow writes cost: writes, retries, time spent waiting for the lock."""
+    stats = [o.tracking for o in outcomes if o.tracking]
+    if not stats:
+        return
+    writes = sum(s["writes"] for s in stats)
+    retries = sum(s["retries"] for s in stats)
+    waited = sum(s["lock_wait_seconds"] for s in stats)
+    longest = max(s["max_lock_wait_seconds"] for s in stats)
+    print(
+        f"MLflow store: {writes:.0f} writes, {retries:.0f} retried, "
+        f"{waited:.1f} s waiting for the lock in total (longest wait {longest:.2f} s)"
+    )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="evaluate", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -240,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation_id = args.evaluation_id or new_evaluation_id()
     tracking = MlflowTracking()
     tracking.ensure_experiment(evaluation_id)
+    create_dagster_storage()
     print(f"evaluation {evaluation_id}")
     print(f"  MLflow: {tracking.resolved_uri()} (experiment '{evaluation_id}')")
     print(f"  Dagster: {os.environ['DAGSTER_HOME']}")
@@ -254,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for outcome in failed:
         print(f"  FAILED {outcome.key}: {outcome.error}")
+    print_tracking_stats(outcomes)
     return 0 if combined and not failed else 1
 
 
