@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from dagster._core.errors import DagsterDefinitionChangedDeserializationError
 from dagster._core.execution.backfill import PartitionBackfill
 
 from icr_evaluation_pipeline.jobs import EVALUATION_JOB
@@ -13,7 +14,10 @@ EVALUATED_ASSETS = {"rf_results", "icr_rf_results"}
 def is_evaluation_backfill(backfill: PartitionBackfill, asset_graph: BaseAssetGraph) -> bool:
     """A job backfill of the evaluation job, or an asset backfill (UI) that evaluates models."""
     if backfill.is_asset_backfill:
-        data = backfill.get_asset_backfill_data(asset_graph)
+        try:
+            data = backfill.get_asset_backfill_data(asset_graph)
+        except DagsterDefinitionChangedDeserializationError:
+            return False  # an old backfill of assets that no longer exist
         keys = {key.to_user_string() for key in data.target_subset.asset_keys}
         return bool(keys & EVALUATED_ASSETS)
     return backfill.job_name == EVALUATION_JOB

@@ -147,6 +147,9 @@ class MlflowTracking(dg.ConfigurableResource):
         """A client whose store this process has opened under the lock (see `_STORES_OPENED`)."""
         uri = self.resolved_uri()
         if uri not in _STORES_OPENED:
+            # Its imports take seconds: not while holding the lock the other processes wait for.
+            import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
             with self._lock():
                 MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
             _STORES_OPENED.add(uri)
