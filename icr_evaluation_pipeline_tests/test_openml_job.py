@@ -29,6 +29,7 @@ def evaluate(instance, key: str):
     )
 
 
+@pytest.mark.slow
 def test_evaluation_job_runs_an_openml_task(workspace, instance, openml_server):
     result = evaluate(instance, "31")  # a CC18 task id, served as penguins
     assert result.success, _failure_message(result)

@@ -34,6 +34,7 @@ def run_python(code: str, env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole stack: 20-40 s on a 2-core machine
 def test_loading_the_definitions_never_calls_openml(openml_server):
     found = run_python(
         """
