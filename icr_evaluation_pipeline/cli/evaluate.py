@@ -191,13 +191,17 @@ def combine(evaluation_id: str, keys: list[str]) -> bool:
 def print_summary(evaluation_id: str) -> None:
     import pandas as pd
 
+    def read(path):
+        """The CSV as a frame; empty when combine wrote nothing there (no data set combined)."""
+        try:
+            return pd.read_csv(path)
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            return pd.DataFrame()
+
     out_dir = settings.results_dir() / evaluation_id
     rows = []
     for model in ("rf", "icr-rf"):
-        path = out_dir / f"{model}.csv"
-        if not path.exists():
-            continue
-        table = pd.read_csv(path)
+        table = read(out_dir / f"{model}.csv")
         for record in table.to_dict("records"):
             row = {"dataset": record["dataset"], "model": model}
             for metric in KEY_METRICS:
@@ -207,9 +211,8 @@ def print_summary(evaluation_id: str) -> None:
         frame = pd.DataFrame(rows).sort_values(["dataset", "model"], ascending=[True, False])
         print("\nmean ± std over folds (most_rare: the rarest 10 % of each test fold)")
         print(frame.to_markdown(index=False))
-    summary = out_dir / "head_to_head_summary.csv"
-    if summary.exists():
-        table = pd.read_csv(summary)
+    table = read(out_dir / "head_to_head_summary.csv")
+    if not table.empty:
         shown = table[table["metric"].isin(KEY_METRICS)]
         print("\nicr-rf vs rf (wins / ties / losses over data sets)")
         print(shown.to_markdown(index=False, floatfmt=".4f"))
