@@ -57,7 +57,11 @@ def _failure_message(result) -> str:
             while error is not None and error.cause is not None:
                 error = error.cause
             if error is not None:
-                return f"{event.step_key}: {error.message.strip()}"
+                text = error.message.strip()
+                prefix, sep, rest = text.partition(": ")
+                if sep and error.cls_name and prefix.endswith(error.cls_name):
+                    text = rest  # "package.module.DatasetError: data set 'x': ..." -> the message
+                return f"{event.step_key}: {text}"
     return "run failed (see the Dagster UI for its logs)"
 
 
