@@ -10,7 +10,7 @@ COMBINE_JOB = "combine_results"
 
 # One process per run, steps in sequence: the multiprocess executor would pay ~5 s of imports
 # per step for six steps that are mostly sub-second. Parallelism comes from running several
-# partitions at once (the run queue in dagster.yaml, or `evaluate --parallel N`).
+# partitions at once (the run queue in config/dagster.yaml, or `evaluate --parallel N`).
 evaluation_job = dg.define_asset_job(
     EVALUATION_JOB,
     selection=dg.AssetSelection.groups("data", "rarity", "models"),

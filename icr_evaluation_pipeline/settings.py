@@ -13,6 +13,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAGSTER_YAML = PROJECT_ROOT / "config" / "dagster.yaml"
 
 
 def load_env_file() -> None:
@@ -62,8 +63,8 @@ def mlflow_artifact_root(tracking_uri: str) -> str | None:
 def prepare_environment() -> None:
     """Load `.env` and export the defaults that child processes (Dagster runs) must agree on.
 
-    The project's `dagster.yaml` is copied into DAGSTER_HOME when that has none, and always into
-    the default `.dagster_home`, which the project manages.
+    The project's `config/dagster.yaml` is copied into DAGSTER_HOME when that has none, and
+    always into the default `.dagster_home`, which the project manages.
     """
     load_env_file()
     home = dagster_home()
@@ -71,6 +72,6 @@ def prepare_environment() -> None:
     instance_yaml = home / "dagster.yaml"
     managed = home == PROJECT_ROOT / ".dagster_home"
     if managed or not instance_yaml.exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", instance_yaml)
+        shutil.copyfile(DAGSTER_YAML, instance_yaml)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("MLFLOW_TRACKING_URI", mlflow_tracking_uri())

@@ -128,7 +128,7 @@ class Server:
 
 @pytest.fixture
 def server(workspace):
-    shutil.copyfile(settings.PROJECT_ROOT / "dagster.yaml", workspace.dagster_home / "dagster.yaml")
+    shutil.copyfile(settings.DAGSTER_YAML, workspace.dagster_home / "dagster.yaml")
     MlflowTracking().ensure_store()  # create the store before parallel runs touch it
     started = Server(workspace.dagster_home, workspace.root / "dagster_dev.log")
     try:

@@ -21,7 +21,8 @@ from icr_evaluation_pipeline import settings
 from icr_evaluation_pipeline.datasets.offline import OFFLINE_KEYS
 
 KEY_METRICS = ("accuracy", "f1_macro", "accuracy_most_rare", "f1_most_rare_macro")
-QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Failures are reported on one line each by this command; the full logs are in the Dagster UI.
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
