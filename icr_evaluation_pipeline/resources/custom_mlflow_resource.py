@@ -66,6 +66,9 @@ WRITE_STATS = WriteStats()
 # once under the lock makes every later client in this process safe.
 _STORES_OPENED: set[str] = set()
 _LOCKS: dict[Path, FileLock] = {}
+# (store, evaluation, Dagster run) -> MLflow run id, found once per process: the steps of a run
+# in one process then skip the experiment lookup and the run search.
+_RUN_IDS: dict[tuple[str, str, str], str] = {}
 LOCK_TIMEOUT_SECONDS = 300
 
 
@@ -251,11 +254,12 @@ class MlflowTracking(dg.ConfigurableResource):
         if BACKFILL_TAG in dagster_run.tags:
             tags["dagster_backfill_id"] = dagster_run.tags[BACKFILL_TAG]
         client = self.client()
-        experiment_id = self.ensure_experiment(evaluation_id)
         name = self.run_name(partition_key, dagster_run.run_id)
-        return TrackedRun(
-            self, client, self._find_or_create_run(client, experiment_id, name, tags), name
-        )
+        key = (self.resolved_uri(), evaluation_id, dagster_run.run_id)
+        if key not in _RUN_IDS:
+            experiment_id = self.ensure_experiment(evaluation_id)
+            _RUN_IDS[key] = self._find_or_create_run(client, experiment_id, name, tags)
+        return TrackedRun(self, client, _RUN_IDS[key], name)
 
     def _step_started(self, run: TrackedRun, step_key: str) -> None:
         def start() -> None:
@@ -306,10 +310,12 @@ class MlflowTracking(dg.ConfigurableResource):
     ) -> Iterator[TrackedRun]:
         """The MLflow run of this step's Dagster run, RUNNING for the step, then ended."""
         step_key = context.get_step_execution_context().step.key
+        known = len(_RUN_IDS)
         tracked = self.run_for(context.run, evaluation_id)
         try:
             self._step_started(tracked, step_key)
-            context.log.info(f"MLflow run {tracked.name} ({tracked.run_id})")
+            if len(_RUN_IDS) > known:  # once per run and process: each log line is a stored event
+                context.log.info(f"MLflow run {tracked.name} ({tracked.run_id})")
             yield tracked
         except BaseException as exc:
             self.fail(tracked, f"{step_key}: {type(exc).__name__}: {exc}", step_key)
