@@ -58,5 +58,5 @@ def test_offline_partition_fails_with_the_prefetch_hint(workspace, instance, mon
     assert not result.success
     message = _failure_message(result)
     assert message.startswith("full_dataset: ")
-    assert "DatasetError: data set '31': OpenML task 31 is not in the cache" in message
+    assert "data set '31': OpenML task 31 is not in the cache" in message
     assert "uv run task prefetch --datasets 31" in message
