@@ -21,7 +21,7 @@ from icr_evaluation_pipeline.resources.custom_mlflow_resource import (
 )
 
 EVALUATION = "parallel-writers"
-WRITERS = 6
+WRITERS = 4  # the issue asks for four or more; each spawned writer pays the imports
 BATCHES = 40
 METRICS_PER_BATCH = 25
 PARAMS = 30
