@@ -47,7 +47,12 @@ def openml_cache_dir() -> Path:
 def mlflow_tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI`, else the embedded SQLite store `mlflow.db` in the project root."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    return uri or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    if not uri:
+        return f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        # A relative SQLite path means the project root, like the other path settings.
+        return f"sqlite:///{PROJECT_ROOT / uri.removeprefix('sqlite:///')}"
+    return uri
 
 
 def mlflow_artifact_root(tracking_uri: str) -> str | None:

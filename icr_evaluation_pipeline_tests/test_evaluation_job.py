@@ -101,3 +101,14 @@ def test_combined_results_hold_a_row_per_dataset(workspace, instance, iris_run):
     files = {a.path for a in client.list_artifacts(combined[0].info.run_id, "combined")}
     assert {"combined/rf.csv", "combined/icr-rf.csv", "combined/head_to_head.csv"} <= files
     assert len(runs) == 3
+
+
+def test_relative_sqlite_uri_means_the_project_root(monkeypatch):
+    from icr_evaluation_pipeline import settings
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///stores/custom.db")
+    assert settings.mlflow_tracking_uri() == f"sqlite:///{settings.PROJECT_ROOT}/stores/custom.db"
+    artifacts = settings.mlflow_artifact_root(settings.mlflow_tracking_uri())
+    assert artifacts == (settings.PROJECT_ROOT / "stores" / "mlartifacts").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////abs/mlflow.db")
+    assert settings.mlflow_tracking_uri() == "sqlite:////abs/mlflow.db"

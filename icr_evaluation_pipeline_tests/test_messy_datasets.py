@@ -109,6 +109,7 @@ GOOD = ("kitchen_sink", "duplicated")
 BAD = {
     "single_class": "needs at least two classes",
     "missing_40pct": "40.0% of rows have missing values",
+    "empty": "cannot read empty.csv",
 }
 EVALUATION = "messy-evaluation"
 
@@ -136,6 +137,7 @@ def evaluations(tmp_path_factory) -> dict[str, dict]:
     md.write(md.conflicting_duplicates(), datasets, "duplicated", "parquet")
     md.write(md.single_class(), datasets, "single_class")
     md.write(md.with_missing_rows(0.4), datasets, "missing_40pct")
+    (datasets / "empty.csv").write_text("")
     runs = {"a": ",".join([*GOOD, *BAD]), "b": "duplicated"}
     processes = {}
     for name, keys in runs.items():
@@ -177,7 +179,8 @@ def test_bad_files_fail_by_name_while_good_ones_are_combined(evaluations):
     for key, cause in BAD.items():
         assert status.loc[key, "status"] == "failed", status
         assert f"data set '{key}': {cause}" in status.loc[key, "error"]
-        assert f"FAILED {key}:" in run["output"]
+        (line,) = [x for x in run["output"].splitlines() if x.strip().startswith(f"FAILED {key}:")]
+        assert f"data set '{key}': {cause}" in line
     for model in MODEL_NAMES:
         table = pd.read_csv(run["results"] / f"{model}.csv").set_index("dataset")
         assert sorted(table.index) == sorted(GOOD)

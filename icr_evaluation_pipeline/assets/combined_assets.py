@@ -81,6 +81,23 @@ def _fail_dead_runs(
     return fixed
 
 
+CONFIG_PREFIXES = ("preprocessing.", "rarity.", "folds.", "rf.", "icr-rf.")
+
+
+def _configuration(records: dict) -> dict[str, Any]:
+    """The evaluation's configuration parameters; a value that differs between data sets is
+    listed per data set instead of being taken from one of them."""
+    values: dict[str, dict[str, str]] = {}
+    for key, record in records.items():
+        for name, value in record.params.items():
+            if name.startswith(CONFIG_PREFIXES):
+                values.setdefault(name, {})[key] = value
+    return {
+        name: next(iter(by_key.values())) if len(set(by_key.values())) == 1 else by_key
+        for name, by_key in sorted(values.items())
+    }
+
+
 @dg.asset(group_name="summary", kinds={"pandas", "mlflow"})
 def combined_results(
     context: dg.AssetExecutionContext, config: CombineConfig, mlflow: MlflowTracking
@@ -109,7 +126,7 @@ def combined_results(
         "evaluation_id": evaluation_id,
         "expected_partitions": expected,
         "partition_runs": {k: r.mlflow_run_id for k, r in records.items()},
-        "parameters": next((r.params for r in records.values() if r.status == "FINISHED"), {}),
+        "parameters": _configuration(records),
     }
     (out_dir / "configuration.json").write_text(json.dumps(configuration, indent=2))
 

@@ -55,7 +55,11 @@ def _failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            while error is not None and error.cause is not None:
+            # Our DatasetError names the data set and the cause: stop there; otherwise the
+            # innermost cause is the most specific message.
+            while (
+                error is not None and error.cause is not None and error.cls_name != "DatasetError"
+            ):
                 error = error.cause
             if error is not None:
                 text = error.message.strip()
@@ -155,7 +159,9 @@ def create_dagster_storage() -> None:
 def run_all(keys: list[str], evaluation_id: str, parallel: int) -> list[PartitionOutcome]:
     n_jobs = forest_threads(parallel)
     outcomes: list[PartitionOutcome] = []
-    print(f"evaluating {len(keys)} data sets, {parallel} at a time, {n_jobs} thread(s) per forest")
+    print(
+        f"evaluating {len(keys)} data set(s), {parallel} at a time, {n_jobs} thread(s) per forest"
+    )
     if parallel == 1:
         for key in keys:
             print(f"  running {key} ...", flush=True)
@@ -233,7 +239,7 @@ def print_summary(evaluation_id: str) -> None:
         print("\nicr-rf vs rf (wins / ties / losses over data sets)")
         print(shown.to_markdown(index=False, floatfmt=".4f"))
     print(f"\nresults: {out_dir}")
-    for path in sorted(out_dir.glob("*.csv")):
+    for path in sorted(out_dir.glob("*.*")):
         print(f"  {path.name}")
 
 
