@@ -21,18 +21,11 @@ from pathlib import Path
 import pytest
 
 from icr_evaluation_pipeline import settings
+from icr_evaluation_pipeline.jobs import EVALUATION_ASSETS
 from icr_evaluation_pipeline.resources.custom_mlflow_resource import MlflowTracking
 from icr_evaluation_pipeline.sensors.backfill_sensor import INTERVAL_ENV
 
 PARTITIONS = ["iris", "wine"]
-EVALUATION_ASSETS = [
-    "full_dataset",
-    "preprocessed_dataset",
-    "rarity_scores",
-    "k_folds",
-    "rf_results",
-    "icr_rf_results",
-]
 STARTUP_TIMEOUT = 240
 BACKFILL_TIMEOUT = 360
 SENSOR_INTERVAL = 5

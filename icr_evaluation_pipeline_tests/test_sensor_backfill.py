@@ -17,20 +17,11 @@ from dagster._core.remote_origin import (
 
 from icr_evaluation_pipeline.backfills import backfill_partitions
 from icr_evaluation_pipeline.definitions import defs
+from icr_evaluation_pipeline.jobs import EVALUATION_ASSETS as EVALUATION_ASSET_NAMES
 from icr_evaluation_pipeline.resources.custom_mlflow_resource import EVALUATION_ID_TAG
 from icr_evaluation_pipeline.sensors.backfill_sensor import combine_after_backfill
 
-EVALUATION_ASSETS = [
-    dg.AssetKey(k)
-    for k in (
-        "full_dataset",
-        "preprocessed_dataset",
-        "rarity_scores",
-        "k_folds",
-        "rf_results",
-        "icr_rf_results",
-    )
-]
+EVALUATION_ASSETS = [dg.AssetKey(k) for k in EVALUATION_ASSET_NAMES]
 
 
 def asset_backfill(instance, backfill_id: str, status: BulkActionStatus, assets=EVALUATION_ASSETS):
