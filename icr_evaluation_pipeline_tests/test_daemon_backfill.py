@@ -110,9 +110,10 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # `dagster dev` shuts its services down on Ctrl+C (SIGINT); SIGTERM can go unheeded.
+            os.killpg(self.process.pid, signal.SIGINT)
             try:
-                self.process.wait(timeout=60)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
