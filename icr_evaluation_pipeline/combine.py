@@ -106,6 +106,9 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+SUMMARY_COLUMNS = ("metric", "wins", "ties", "losses", "mean_difference", "median_difference")
+
+
 def head_to_head(
     tables: dict[str, pd.DataFrame], challenger: str = "icr-rf", baseline: str = "rf"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,7 +118,8 @@ def head_to_head(
     """
     a, b = tables.get(challenger), tables.get(baseline)
     if a is None or b is None or a.empty or b.empty:
-        return pd.DataFrame(), pd.DataFrame()
+        # Headers only, so the CSV files stay readable when no data set was combined.
+        return pd.DataFrame(columns=["dataset"]), pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     metrics = [c for c in a.columns if c.startswith("mean_") and c in b.columns]
     a, b = a.set_index("dataset"), b.set_index("dataset")
     common = a.index.intersection(b.index)
@@ -135,4 +139,4 @@ def head_to_head(
             }
         )
     differences.columns = [c.removeprefix("mean_") for c in differences.columns]
-    return differences.reset_index(), pd.DataFrame(summary_rows)
+    return differences.reset_index(), pd.DataFrame(summary_rows, columns=list(SUMMARY_COLUMNS))

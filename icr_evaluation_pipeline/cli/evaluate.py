@@ -214,11 +214,8 @@ def print_summary(evaluation_id: str) -> None:
     import pandas as pd
 
     def read(path):
-        """The CSV as a frame; empty when combine wrote nothing there (no data set combined)."""
-        try:
-            return pd.read_csv(path)
-        except (FileNotFoundError, pd.errors.EmptyDataError):
-            return pd.DataFrame()
+        """The CSV as a frame; empty when combine_results failed before writing it."""
+        return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
     out_dir = settings.results_dir() / evaluation_id
     rows = []
